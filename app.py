@@ -1,7 +1,84 @@
-"""Chalice entry point: handlers only; all logic lives in chalicelib."""
+"""Chalice entry point: the event, schedule and audit handlers. All logic lives in chalicelib."""
 
 from __future__ import annotations
 
-from chalice import Chalice
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from chalice.app import (
+    BadRequestError,
+    Chalice,
+    ConvertToMiddleware,
+    IAMAuthorizer,
+    NotFoundError,
+    Rate,
+)
+
+from chalicelib.errors import RegistryError, ResourceNotFoundError
+from chalicelib.events.routes import event_patterns
+from chalicelib.service import lambda_wiring
 
 app = Chalice(app_name="driftwarden")
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+# powertools' decorators expect (event, context); Chalice event handlers take one event object.
+# ConvertToMiddleware hands them the original event and the Lambda context instead.
+app.register_middleware(
+    ConvertToMiddleware(
+        logger.inject_lambda_context(
+            correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True
+        )
+    )
+)
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True)))
+app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+
+PATTERNS = event_patterns()
+authorizer = IAMAuthorizer()
+
+
+def _handle(event: Any) -> dict[str, Any]:
+    outcome = lambda_wiring(metrics).responder.handle_event(event.to_dict())
+    return outcome.to_json()
+
+
+@app.on_cw_event(PATTERNS["aws.iam"], name="on_iam_change")
+def on_iam_change(event: Any) -> dict[str, Any]:
+    return _handle(event)
+
+
+@app.on_cw_event(PATTERNS["aws.quicksight"], name="on_quicksight_change")
+def on_quicksight_change(event: Any) -> dict[str, Any]:
+    return _handle(event)
+
+
+@app.on_cw_event(PATTERNS["aws.cleanrooms"], name="on_cleanrooms_change")
+def on_cleanrooms_change(event: Any) -> dict[str, Any]:
+    return _handle(event)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="sweep")
+def sweep(event: Any) -> dict[str, Any]:
+    return lambda_wiring(metrics).responder.sweep().to_json()
+
+
+@app.route("/audit", methods=["GET"], authorizer=authorizer)
+def audit_all() -> dict[str, Any]:
+    return _audit(None)
+
+
+@app.route("/audit/{kind}/{resource_id}", methods=["GET"], authorizer=authorizer)
+def audit_one(kind: str, resource_id: str) -> dict[str, Any]:
+    return _audit(f"{kind}/{resource_id}")
+
+
+def _audit(selector: str | None) -> dict[str, Any]:
+    try:
+        return lambda_wiring(metrics).audit(selector).to_json()
+    except ResourceNotFoundError as err:
+        raise NotFoundError(str(err)) from err
+    except RegistryError as err:
+        raise BadRequestError(f"registry unusable: {err}") from err

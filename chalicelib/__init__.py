@@ -1,4 +1,4 @@
-"""driftwarden: holds IAM roles, QuickSight data sources and Clean Rooms roles to a desired state."""
+"""driftwarden: holds IAM roles, QuickSight data sources and Clean Rooms to a desired state."""
 
 from __future__ import annotations
 

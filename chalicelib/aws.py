@@ -38,6 +38,6 @@ def make_session(region: str | None = None, profile: str | None = None) -> Sessi
     if profile:
         kwargs["profile_name"] = profile
     session = boto3.Session(**kwargs)
-    if session.region_name is None:
+    if not session.region_name:
         session = boto3.Session(region_name="us-east-1", profile_name=profile)
     return session

@@ -7,12 +7,14 @@ the CLI's flags override them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ConfigError
 from chalicelib.models import Mode
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_REGISTRY = "policies/"
 DEFAULT_CLI_JOURNAL = ".driftwarden/journal/"
@@ -71,7 +73,9 @@ class Settings:
             mode = Mode(mode_raw) if mode_raw else None
         except ValueError:
             valid = ", ".join(m.value for m in Mode)
-            raise ConfigError(f"DRIFTWARDEN_MODE must be one of {valid}, not {mode_raw!r}") from None
+            raise ConfigError(
+                f"DRIFTWARDEN_MODE must be one of {valid}, not {mode_raw!r}"
+            ) from None
         limit_raw = env.get("DRIFTWARDEN_MAX_REVERTS", "").strip() or "20"
         try:
             max_reverts = int(limit_raw)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import urllib.request
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -25,6 +29,9 @@ os.environ["AWS_DEFAULT_REGION"] = REGION
 os.environ["AWS_REGION"] = REGION
 os.environ["DRIFTWARDEN_MAX_ATTEMPTS"] = "2"
 os.environ.pop("AWS_PROFILE", None)
+os.environ["POWERTOOLS_SERVICE_NAME"] = "driftwarden"
+os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Driftwarden"
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
 for _name in list(os.environ):
     if _name.startswith("DRIFTWARDEN_") and _name != "DRIFTWARDEN_MAX_ATTEMPTS":
         del os.environ[_name]
@@ -50,7 +57,7 @@ def moto_endpoint() -> Iterator[str]:
 def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A clean emulated account: resets moto and points boto3 at it via AWS_ENDPOINT_URL."""
     request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request) as response:
         response.read()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     yield moto_endpoint
@@ -60,3 +67,40 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def session(aws: str) -> boto3.Session:
     """A boto3 session for the emulated account (clients pick up AWS_ENDPOINT_URL)."""
     return boto3.Session(region_name=REGION)
+
+
+@dataclass
+class CliRun:
+    """The result of one ``driftwarden`` invocation through ``cli.main``."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_cli(*argv: str) -> CliRun:
+    """Run the CLI in-process exactly as the console script does, capturing its output."""
+    from chalicelib.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return CliRun(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def seeded(session: boto3.Session) -> Path:
+    """An emulated account created from the sample registry in ``policies/``; returns its path."""
+    from chalicelib.local.seed import seed_account
+    from chalicelib.models import AccountContext
+    from chalicelib.registry.loader import load_directory
+
+    registry = load_directory(ROOT / "policies")
+    seed_account(
+        registry.resolve(AccountContext(ACCOUNT, REGION)),
+        session.client("iam"),
+        session.client("quicksight"),
+    )
+    return ROOT / "policies"

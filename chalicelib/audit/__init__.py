@@ -1,0 +1,1 @@
+"""Audit reports: the pure report model and its renderings."""
