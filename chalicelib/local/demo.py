@@ -1,25 +1,35 @@
 """``driftwarden demo``: an emulated account seeded from the registry, drift made through the
-ordinary AWS APIs, and driftwarden's report of it.
+ordinary AWS APIs by several people, and driftwarden catching it live: reverting ``enforce``
+entries within a second, alerting on ``alert`` entries and on trusted actors, posting to a local
+Slack stand-in and to SNS, ignoring its own writes, and finally undoing one revert.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+import boto3
 from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
 
-from chalicelib.audit.render import report_renderables
-from chalicelib.aws import client_config, make_session
+from chalicelib.audit.render import DECISION_STYLE, report_renderables, resource_details
+from chalicelib.aws import client_config
 from chalicelib.config import Settings
-from chalicelib.local.emulator import DEMO_ACCOUNT, emulator
+from chalicelib.local.emulator import DEMO_ACCOUNT, DEMO_REGION, Emulator, emulator
+from chalicelib.local.event_source import Identity, RecordingEventSource
 from chalicelib.local.seed import seed_account
-from chalicelib.models import AccountContext
+from chalicelib.local.slack_server import SlackStandIn, render_text
+from chalicelib.models import AccountContext, Decision
 from chalicelib.registry.loader import load_directory
 from chalicelib.registry.store import publish
 from chalicelib.wiring import Wiring
@@ -30,30 +40,69 @@ if TYPE_CHECKING:
 
     from boto3.session import Session
 
+    from chalicelib.respond import EventOutcome
+
 OTHER_ACCOUNT = "210987654321"
 REGISTRY_BUCKET = f"driftwarden-registry-{DEMO_ACCOUNT}"
+JOURNAL_BUCKET = f"driftwarden-journal-{DEMO_ACCOUNT}"
+DRIFTWARDEN_ARN = f"arn:aws:sts::{DEMO_ACCOUNT}:assumed-role/driftwarden/remediator"
+PIPELINE_ROLE = f"arn:aws:iam::{DEMO_ACCOUNT}:role/terraform-pipeline"
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    """Somebody who changes the account: an access key the local CloudTrail maps to an ARN."""
+
+    name: str
+    access_key: str
+    arn: str
+
+    def session(self) -> Session:
+        return boto3.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key="demo-secret",
+            region_name=DEMO_REGION,
+        )
+
+
+DRIFTWARDEN = Persona("driftwarden", "AKIADRIFTWARDEN00001", DRIFTWARDEN_ARN)
+ALICE = Persona(
+    "alice (data engineer)",
+    "AKIAALICE00000000001",
+    f"arn:aws:sts::{DEMO_ACCOUNT}:assumed-role/data-engineer/alice@example.com",
+)
+BOB = Persona("bob (contractor)", "AKIABOB0000000000001", f"arn:aws:iam::{DEMO_ACCOUNT}:user/bob")
+CAROL = Persona(
+    "carol (BI admin)",
+    "AKIACAROL00000000001",
+    f"arn:aws:sts::{DEMO_ACCOUNT}:assumed-role/bi-admin/carol@example.com",
+)
+PIPELINE = Persona(
+    "terraform pipeline (trusted)",
+    "AKIAPIPELINE00000001",
+    f"arn:aws:sts::{DEMO_ACCOUNT}:assumed-role/terraform-pipeline/run-4711",
+)
+ERIN = Persona(
+    "erin (AWS CLI)",
+    "AKIAERIN000000000001",
+    f"arn:aws:sts::{DEMO_ACCOUNT}:assumed-role/platform-admin/erin@example.com",
+)
+PERSONAS = (DRIFTWARDEN, ALICE, BOB, CAROL, PIPELINE, ERIN)
 
 
 @dataclass(frozen=True, slots=True)
 class Drift:
     """One change somebody makes behind the registry's back."""
 
-    actor: str
+    who: Persona
     call: str
     target: str
     story: str
     apply: Callable[[Session], Any]
 
 
-def _trust(principal: dict[str, Any], conditions: dict[str, Any] | None = None) -> str:
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": principal,
-        "Action": "sts:AssumeRole",
-    }
-    if conditions:
-        statement["Condition"] = conditions
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+def _doc(statements: list[dict[str, Any]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def _role_arn(name: str) -> str:
@@ -67,34 +116,7 @@ def demo_drifts() -> list[Drift]:
         session.client("iam").put_role_policy(
             RoleName="dw-quicksight-athena",
             PolicyName="temp-debug",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-                }
-            ),
-        )
-
-    def broader_trust(session: Session) -> None:
-        session.client("iam").update_assume_role_policy(
-            RoleName="dw-quicksight-s3",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "quicksight.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        },
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"},
-                            "Action": "sts:AssumeRole",
-                        },
-                    ],
-                }
-            ),
+            PolicyDocument=_doc([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]),
         )
 
     def detach(session: Session) -> None:
@@ -103,16 +125,30 @@ def demo_drifts() -> list[Drift]:
             PolicyArn=f"arn:aws:iam::{DEMO_ACCOUNT}:policy/dw-athena-results-bucket",
         )
 
+    def broader_trust(session: Session) -> None:
+        session.client("iam").update_assume_role_policy(
+            RoleName="dw-quicksight-s3",
+            PolicyDocument=_doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "quicksight.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    },
+                ]
+            ),
+        )
+
     def attach_broad(session: Session) -> None:
         iam = session.client("iam")
         created = iam.create_policy(
             PolicyName="contractor-redshift-admin",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "redshift:*", "Resource": "*"}],
-                }
-            ),
+            PolicyDocument=_doc([{"Effect": "Allow", "Action": "redshift:*", "Resource": "*"}]),
         )
         iam.attach_role_policy(
             RoleName="dw-quicksight-redshift", PolicyArn=created["Policy"]["Arn"]
@@ -134,53 +170,119 @@ def demo_drifts() -> list[Drift]:
     def drop_confused_deputy(session: Session) -> None:
         session.client("iam").update_assume_role_policy(
             RoleName="dw-cleanrooms-read-data",
-            PolicyDocument=_trust({"Service": "cleanrooms.amazonaws.com"}),
+            PolicyDocument=_doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cleanrooms.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            ),
+        )
+
+    def pipeline_tags(session: Session) -> None:
+        session.client("iam").tag_role(
+            RoleName="dw-quicksight-athena", Tags=[{"Key": "team", "Value": "marketing"}]
         )
 
     return [
         Drift(
-            "alice (data engineer)",
+            ALICE,
             "iam:PutRolePolicy",
             "role dw-quicksight-athena",
             "adds an inline policy 'temp-debug' granting s3:* on everything",
             extra_inline,
         ),
         Drift(
-            "alice (data engineer)",
+            ALICE,
             "iam:DetachRolePolicy",
             "role dw-quicksight-athena",
             "detaches the managed policy dw-athena-results-bucket",
             detach,
         ),
         Drift(
-            "bob (contractor)",
+            BOB,
             "iam:UpdateAssumeRolePolicy",
             "role dw-quicksight-s3",
             f"lets account {OTHER_ACCOUNT} assume the role as well as QuickSight",
             broader_trust,
         ),
         Drift(
-            "bob (contractor)",
+            BOB,
             "iam:AttachRolePolicy",
-            "role dw-quicksight-redshift",
+            "role dw-quicksight-redshift (alert mode)",
             "attaches a new managed policy granting redshift:* on everything",
             attach_broad,
         ),
         Drift(
-            "carol (BI admin)",
+            CAROL,
             "quicksight:UpdateDataSource",
             "data source dw-sales-athena",
             "points the Athena data source at the S3 run-as role",
             repoint_data_source,
         ),
         Drift(
-            "dave (platform)",
+            CAROL,
             "iam:UpdateAssumeRolePolicy",
             "role dw-cleanrooms-read-data",
             "rewrites the Clean Rooms trust policy without its confused-deputy conditions",
             drop_confused_deputy,
         ),
+        Drift(
+            PIPELINE,
+            "iam:TagRole",
+            "role dw-quicksight-athena",
+            "re-tags the role team=marketing (a trusted actor: alerted, not reverted)",
+            pipeline_tags,
+        ),
     ]
+
+
+def _cli_drift(emu: Emulator) -> Drift | None:
+    """The same kind of change made with the AWS CLI, when it is installed."""
+    aws = shutil.which("aws")
+    if aws is None:
+        return None
+
+    def run(_: Session) -> None:
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": ERIN.access_key,
+            "AWS_SECRET_ACCESS_KEY": "demo-secret",
+            "AWS_ENDPOINT_URL": emu.endpoint,
+            "AWS_DEFAULT_REGION": DEMO_REGION,
+        }
+        env.pop("AWS_SESSION_TOKEN", None)
+        subprocess.run(
+            [aws, "iam", "put-role-policy", "--role-name", "dw-quicksight-s3",
+             "--policy-name", "cli-wildcard", "--policy-document",
+             _doc([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]),
+             "--endpoint-url", emu.endpoint],
+            env=env, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+
+    return Drift(ERIN, "aws iam put-role-policy", "role dw-quicksight-s3",
+                 "adds an inline policy allowing iam:PassRole on every role", run)  # fmt: skip
+
+
+def _outcome_line(outcome: EventOutcome, elapsed_ms: float) -> Text:
+    parts: list[Any] = [
+        ("    -> ", "bold"),
+        (str(outcome.decision), DECISION_STYLE[outcome.decision]),
+    ]
+    for response in outcome.responses:
+        if response.action is not None and response.action.status == "applied":
+            parts.append(f" {response.result.ref}: {', '.join(response.action.calls)}")
+            parts.append((f" (action {response.action.action_id})", "dim"))
+        elif response.decision is not Decision.IN_SYNC:
+            parts.append(f" {response.result.ref}")
+        if response.reason:
+            parts.append((f" [{response.reason}]", "dim"))
+    if outcome.reason:
+        parts.append((f" [{outcome.reason}]", "dim"))
+    parts.append((f"  {elapsed_ms:.0f} ms after the call", "dim"))
+    return Text.assemble(*parts)
 
 
 def run_demo(registry_dir: Path, out: TextIO, keep_running: bool = False) -> int:
@@ -192,65 +294,173 @@ def run_demo(registry_dir: Path, out: TextIO, keep_running: bool = False) -> int
         Panel.fit(
             "driftwarden demo: an emulated AWS account held to the registry in "
             f"[bold]{registry_dir}[/]\nNo AWS account is used: everything runs against an "
-            "embedded emulator on 127.0.0.1.",
+            "embedded emulator and a stand-in Slack on 127.0.0.1.",
             title="driftwarden",
         )
     )
     registry = load_directory(registry_dir)
-    with emulator() as emu:
-        console.print(f"[dim]emulator listening on {emu.endpoint}[/]")
-        session = make_session()
-        s3 = session.client("s3", config=client_config())
+    checks: dict[str, bool] = {}
+    with emulator() as emu, SlackStandIn() as slack:
+        console.print(f"[dim]emulator on {emu.endpoint}, Slack stand-in on {slack.url}[/]")
+        admin = DRIFTWARDEN.session()
+        s3 = admin.client("s3", config=client_config())
+
         console.print(Rule("1. publish the registry"))
-        s3.create_bucket(Bucket=REGISTRY_BUCKET)
-        s3.put_bucket_versioning(
-            Bucket=REGISTRY_BUCKET, VersioningConfiguration={"Status": "Enabled"}
-        )
+        for bucket in (REGISTRY_BUCKET, JOURNAL_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         result = publish(s3, REGISTRY_BUCKET, "registry", registry, datetime.now(UTC))
         location = f"s3://{REGISTRY_BUCKET}/registry"
         console.print(
             f"published {len(registry.entries)} entries to {location} "
-            f"(snapshot {result.snapshot_key}, {result.digest[:19]}…)"
+            f"(snapshot {result.snapshot_key})"
         )
 
         console.print(Rule("2. seed the sample account from the registry"))
-        ctx = AccountContext(DEMO_ACCOUNT, session.region_name or "us-east-1")
-        desired = registry.resolve(ctx)
-        for line in seed_account(
-            desired,
-            session.client("iam", config=client_config()),
-            session.client("quicksight", config=client_config()),
-        ):
-            console.print(f"  created {line}")
+        ctx = AccountContext(DEMO_ACCOUNT, DEMO_REGION)
+        created = seed_account(
+            registry.resolve(ctx),
+            admin.client("iam", config=client_config()),
+            admin.client("quicksight", config=client_config()),
+        )
+        console.print(f"created {len(created)} resources: " + ", ".join(created))
+        sns = admin.client("sns", config=client_config())
+        sqs = admin.client("sqs", config=client_config())
+        topic = sns.create_topic(Name="driftwarden-alerts")["TopicArn"]
+        queue = sqs.create_queue(QueueName="driftwarden-alerts-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
 
-        wiring = Wiring(Settings(registry=location), session)
+        settings = Settings(
+            registry=location,
+            journal=f"s3://{JOURNAL_BUCKET}/journal",
+            sns_topic_arn=topic,
+            slack_webhook_url=slack.url,
+            trusted_actors=(PIPELINE_ROLE,),
+            self_arns=(DRIFTWARDEN_ARN,),
+        )
+        wiring = Wiring(settings, admin)
+
         console.print(Rule("3. audit: the account matches the registry"))
         clean = wiring.pipeline.audit(wiring.account)
         for renderable in report_renderables(clean):
             console.print(renderable)
+        checks["clean audit"] = clean.exit_code() == 0
 
-        console.print(Rule("4. drift: changes made through the ordinary AWS APIs"))
-        for drift in demo_drifts():
-            drift.apply(session)
+        console.print(
+            Rule("4. live: drift made through the AWS APIs, caught from CloudTrail events")
+        )
+        console.print(
+            "[dim]The emulator records no CloudTrail; a local event source turns each mutating "
+            "request it served into the EventBridge event AWS would deliver.[/]"
+        )
+        emu.post("/moto-api/recorder/reset-recording")
+        emu.post("/moto-api/recorder/start-recording")
+        source = RecordingEventSource(
+            fetch=lambda: emu.get("/moto-api/recorder/download-recording").decode(),
+            identities={p.access_key: Identity(p.arn, DEMO_ACCOUNT) for p in PERSONAS},
+            account=DEMO_ACCOUNT,
+            region=DEMO_REGION,
+        )
+        drifts = demo_drifts()
+        cli_drift = _cli_drift(emu)
+        if cli_drift is not None:
+            drifts.append(cli_drift)
+        decisions: list[Decision] = []
+        first_action: str | None = None
+        for drift in drifts:
             console.print(
-                f"  [bold]{drift.actor}[/] calls [cyan]{drift.call}[/] on {drift.target}: "
-                f"{drift.story}"
+                Text.assemble(
+                    ("  ", ""),
+                    (drift.who.name, "bold"),
+                    " calls ",
+                    (drift.call, "cyan"),
+                    f" on {drift.target}: {drift.story}",
+                )
             )
+            called = time.monotonic()
+            drift.apply(drift.who.session())
+            # Feed every event the call produced, then driftwarden's own writes (ignored).
+            pending = source.poll()
+            while pending:
+                event = pending.pop(0)
+                outcome = wiring.responder.handle_event(event)
+                elapsed = (time.monotonic() - called) * 1000
+                decisions.append(outcome.decision)
+                detail = event["detail"]
+                label = f"{detail['eventSource'].split('.')[0]}:{detail['eventName']}"
+                console.print(
+                    Text(f"    event {label} by {detail['userIdentity']['arn']}", style="dim")
+                )
+                console.print(_outcome_line(outcome, elapsed))
+                for response in outcome.responses:
+                    action = response.action
+                    if first_action is None and action is not None and action.status == "applied":
+                        first_action = action.action_id
+                pending.extend(source.poll())
+        checks["reverted"] = Decision.REVERTED in decisions
+        checks["alerted"] = Decision.ALERTED in decisions
+        checks["own writes ignored"] = Decision.IGNORED in decisions
+        checks["nothing failed"] = Decision.FAILED not in decisions
 
-        console.print(Rule("5. audit: driftwarden reports every drift"))
-        drifted = wiring.pipeline.audit(wiring.account)
-        for renderable in report_renderables(drifted):
+        console.print(Rule("5. what on-call received"))
+        console.print(f"[bold]Slack[/] (stand-in webhook): {len(slack.messages)} message(s)")
+        for payload in slack.messages:
+            console.print(Panel(render_text(payload), expand=False))
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        messages = received.get("Messages", [])
+        table = Table(title=f"SNS {topic} (read back through an SQS subscription)")
+        for column in ("subject", "severity", "decision", "actor"):
+            table.add_column(column, overflow="fold")
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            body = json.loads(envelope["Message"])
+            attributes = envelope.get("MessageAttributes", {})
+            table.add_row(
+                envelope.get("Subject", ""),
+                attributes.get("severity", {}).get("Value", ""),
+                attributes.get("decision", {}).get("Value", ""),
+                str(body.get("actor") or ""),
+            )
+        console.print(table)
+        checks["slack"] = bool(slack.messages)
+        checks["sns"] = bool(messages)
+
+        console.print(Rule("6. audit: only drift in alert mode or by a trusted actor is left"))
+        after = wiring.pipeline.audit(wiring.account)
+        for renderable in report_renderables(after):
             console.print(renderable)
 
+        if first_action is not None:
+            console.print(Rule(f"7. undo: driftwarden undo {first_action}"))
+            record = wiring.responder.undo(first_action)
+            console.print(
+                f"restored the state saved before {first_action} with {record.action_id}: "
+                f"{', '.join(record.calls)}"
+            )
+            undone = wiring.audit(f"{record.resource.kind}/{record.resource.id}")
+            for restored in undone.resources:
+                console.print(resource_details(restored))
+            checks["undo"] = record.status == "applied"
+            source.poll()  # the undo's own writes are driftwarden's: not fed back
+
         elapsed = time.monotonic() - started
-        ok = clean.exit_code() == 0 and drifted.exit_code() == 3
-        verdict = "[bold green]demo complete[/]" if ok else "[bold red]demo did not behave[/]"
+        ok = all(checks.values())
+        failed = [name for name, passed in checks.items() if not passed]
+        verdict = (
+            "[bold green]demo complete[/]"
+            if ok
+            else f"[bold red]demo did not behave: {', '.join(failed)}[/]"
+        )
         console.print(f"{verdict} in {elapsed:.1f}s")
         if keep_running:
             console.print(
                 f"emulator still running: export AWS_ENDPOINT_URL={emu.endpoint} "
-                "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1; "
-                f"driftwarden audit --registry {location}   (Ctrl-C to stop)"
+                "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+                f"AWS_REGION={DEMO_REGION}; driftwarden audit --registry {location}"
+                "   (Ctrl-C to stop)"
             )
             try:
                 while True:
