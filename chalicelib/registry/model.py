@@ -27,7 +27,8 @@ PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
 
 _POLICY_VARIABLE_SPECIALS = frozenset({"*", "?", "$"})
 _PATH_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_SETTING_KEYS = ("default_mode", "paused")
+_SETTING_KEYS = ("default_mode", "paused", "targets")
+_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +49,36 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """An account (and its regions) that sweeps cover; the first region also holds IAM."""
+
+    account: str
+    regions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"account": self.account, "regions": list(self.regions)}
+
+
+@dataclass(frozen=True, slots=True)
 class RegistrySettings:
-    """Registry-wide settings from the root ``registry.yaml``."""
+    """Registry-wide settings from the root ``registry.yaml``.
+
+    ``targets`` lists the accounts (and regions) a sweep covers; empty means the account and
+    region of driftwarden's own credentials.
+    """
 
     default_mode: Mode | None = None
     paused: bool = False
+    targets: tuple[Target, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "default_mode": None if self.default_mode is None else str(self.default_mode),
             "paused": self.paused,
         }
+        if self.targets:
+            out["targets"] = [t.to_json() for t in self.targets]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +198,8 @@ class Registry:
         resources: list[DesiredResource] = []
         problems: list[Problem] = []
         for entry in self.entries:
+            if not in_scope(entry.document, ctx):
+                continue
             try:
                 resources.append(_resolve_entry(entry, ctx, values, fallback))
             except _EntryShapeError as err:
@@ -355,7 +377,54 @@ def parse_settings(raw: object, source: str) -> tuple[RegistrySettings, list[Pro
     if not isinstance(paused, bool):
         problems.append(Problem(source, "paused", f"{paused!r} is not true or false", "SCHEMA"))
         paused = False
-    return RegistrySettings(default_mode=default_mode, paused=paused), problems
+    targets, target_problems = _parse_targets(raw.get("targets"), source)
+    problems.extend(target_problems)
+    settings = RegistrySettings(default_mode=default_mode, paused=paused, targets=targets)
+    return settings, problems
+
+
+def _parse_targets(raw: object, source: str) -> tuple[tuple[Target, ...], list[Problem]]:
+    """``targets: [{account: "111122223333", regions: [us-east-1, ...]}, ...]``."""
+    if raw is None:
+        return (), []
+    if not isinstance(raw, list):
+        return (), [Problem(source, "targets", "targets must be a list", "SCHEMA")]
+    targets: list[Target] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(raw):
+        where = f"targets[{index}]"
+        if not isinstance(item, Mapping) or set(item) - {"account", "regions"}:
+            problems.append(
+                Problem(source, where, "a target has 'account' and optional 'regions'", "SCHEMA")
+            )
+            continue
+        account = str(item.get("account", ""))
+        regions = item.get("regions") or []
+        if not _ACCOUNT_RE.match(account):
+            problems.append(
+                Problem(source, f"{where}.account", f"{account!r} is not an account ID", "SCHEMA")
+            )
+            continue
+        if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+            problems.append(
+                Problem(source, f"{where}.regions", "regions must be a list of names", "SCHEMA")
+            )
+            continue
+        targets.append(Target(account, tuple(regions)))
+    return tuple(targets), problems
+
+
+def in_scope(document: Mapping[str, Any], ctx: AccountContext) -> bool:
+    """Whether an entry's optional ``accounts`` / ``regions`` lists include ``ctx``.
+
+    Regions only scope regional kinds: IAM is global, so IAM entries ignore ``regions``.
+    """
+    accounts = document.get("accounts")
+    if isinstance(accounts, list) and ctx.account not in accounts:
+        return False
+    regions = document.get("regions")
+    regional = str(document.get("kind", "")) not in (Kind.IAM_ROLE, Kind.IAM_POLICY)
+    return not (regional and isinstance(regions, list) and ctx.region not in regions)
 
 
 class _EntryShapeError(Exception):

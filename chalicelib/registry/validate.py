@@ -113,9 +113,14 @@ def validate(registry: Registry, *, rule_check: RuleCheck | None = None) -> list
     problems.extend(_duplicate_problems(valid))
     problems.extend(_reference_problems(valid))
     if valid:
-        resources = Registry(registry.settings, tuple(valid), registry.location).resolve(
-            SAMPLE_CONTEXT
+        # Every entry is checked, whatever accounts or regions it is scoped to.
+        unscoped = tuple(
+            RegistryEntry(
+                e.source, {k: v for k, v in e.document.items() if k not in ("accounts", "regions")}
+            )
+            for e in valid
         )
+        resources = Registry(registry.settings, unscoped, registry.location).resolve(SAMPLE_CONTEXT)
         if rule_check is None:
             from chalicelib.rules import registry_findings
 
@@ -297,10 +302,15 @@ def _resolved_id(entry: RegistryEntry) -> str:
 
 
 def _duplicate_problems(entries: Sequence[RegistryEntry]) -> list[Problem]:
-    first: dict[tuple[str, str], str] = {}
+    first: dict[tuple[str, str, str, str], str] = {}
     problems: list[Problem] = []
     for entry in entries:
-        key = (str(entry.document["kind"]), _resolved_id(entry))
+        # The same id may be declared once per account/region scope.
+        scope = (
+            ",".join(sorted(map(str, entry.document.get("accounts") or ()))),
+            ",".join(sorted(map(str, entry.document.get("regions") or ()))),
+        )
+        key = (str(entry.document["kind"]), _resolved_id(entry), *scope)
         if key in first:
             problems.append(
                 Problem(
