@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ConfigError
@@ -50,7 +52,14 @@ def emulator(port: int = 0) -> Iterator[Emulator]:
     ConfigError
         moto is not installed (it is part of the ``local`` and ``dev`` extras).
     """
+    scratch = tempfile.TemporaryDirectory(prefix="driftwarden-emulator-")
+    recording = str(Path(scratch.name) / "recording.jsonl")
+    # moto's request recorder writes to a file named by this variable (default: the current
+    # directory); it is read when moto is imported, so set it first and point an already
+    # imported recorder there as well.
+    os.environ["MOTO_RECORDER_FILEPATH"] = recording
     try:
+        from moto.moto_api import recorder
         from moto.server import ThreadedMotoServer
     except ImportError as err:  # pragma: no cover - depends on the installation
         raise ConfigError(
@@ -58,6 +67,7 @@ def emulator(port: int = 0) -> Iterator[Emulator]:
         ) from err
     # The emulator's HTTP server logs every request; the demo prints its own account of them.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    recorder._location = recording
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
@@ -78,6 +88,7 @@ def emulator(port: int = 0) -> Iterator[Emulator]:
         yield Emulator(endpoint, server)
     finally:
         server.stop()
+        scratch.cleanup()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
