@@ -31,3 +31,20 @@ test: $(STAMP) lint typecheck
 
 clean:
 	rm -rf $(VENV) .driftwarden .pytest_cache .mypy_cache .ruff_cache
+
+# Deployment packages under out/: CloudFormation (merged with deploy/resources.json and
+# deploy/stages/$(STAGE).json) and Terraform, then cfn-lint. `make package STAGE=dev`;
+# PACKAGE_ARGS=--no-deps packages offline without requirements.txt (what CI lints).
+STAGE        ?= prod
+PACKAGE_ARGS ?=
+
+.PHONY: package chromium
+
+package: $(STAMP)
+	VENV=$(VENV) scripts/package.sh --stage $(STAGE) $(PACKAGE_ARGS)
+
+# Headless Chromium for tests/app/test_audit_html_browser.py: installed when missing (as root).
+chromium:
+	scripts/ensure-chromium.sh
+
+test: chromium
