@@ -555,13 +555,16 @@ class Responder:
         Raises
         ------
         JournalError
-            No journal, or no such action.
+            No journal, no such action, or the action was already undone (checked before
+            any write, so a repeated undo changes nothing).
         RemediationError
             The restore could not be planned or applied.
         """
         if self.journal is None:
             raise JournalError("no journal configured (DRIFTWARDEN_JOURNAL)")
         original = self.journal.get(action_id)
+        if original.undone_by is not None:
+            raise JournalError(f"action {action_id} was already undone by {original.undone_by}")
         ref = original.resource
         collector = self.pipeline.collectors[ref.kind]
         current = collector.read(ref, None)
