@@ -72,6 +72,9 @@ def emulator(port: int = 0) -> Iterator[Emulator]:
     server.start()
     host, bound = server.get_host_and_port()
     endpoint = f"http://{host}:{bound}"
+    emu = Emulator(endpoint, server)
+    # moto keeps its state per process: start from an empty account whatever ran before.
+    emu.post("/moto-api/reset")
     overrides = {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -85,7 +88,7 @@ def emulator(port: int = 0) -> Iterator[Emulator]:
     os.environ.update(overrides)
     os.environ.pop("AWS_PROFILE", None)
     try:
-        yield Emulator(endpoint, server)
+        yield emu
     finally:
         server.stop()
         scratch.cleanup()
