@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
@@ -13,8 +14,10 @@ from chalice.app import (
     IAMAuthorizer,
     NotFoundError,
     Rate,
+    Response,
 )
 
+from chalicelib.audit.endpoint import AuditRequest, answer
 from chalicelib.errors import RegistryError, ResourceNotFoundError
 from chalicelib.events.routes import event_patterns
 from chalicelib.service import lambda_wiring
@@ -62,23 +65,36 @@ def on_cleanrooms_change(event: Any) -> dict[str, Any]:
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="sweep")
 def sweep(event: Any) -> dict[str, Any]:
-    return lambda_wiring(metrics).responder.sweep().to_json()
+    return lambda_wiring(metrics).sweep().to_json()
 
 
 @app.route("/audit", methods=["GET"], authorizer=authorizer)
-def audit_all() -> dict[str, Any]:
+def audit_all() -> Response:
     return _audit(None)
 
 
 @app.route("/audit/{kind}/{resource_id}", methods=["GET"], authorizer=authorizer)
-def audit_one(kind: str, resource_id: str) -> dict[str, Any]:
-    return _audit(f"{kind}/{resource_id}")
+def audit_one(kind: str, resource_id: str) -> Response:
+    # Ids with slashes (policy ARNs, Clean Rooms associations) arrive URL-encoded.
+    return _audit(f"{kind}/{unquote(resource_id)}")
 
 
-def _audit(selector: str | None) -> dict[str, Any]:
+def _audit(selector: str | None) -> Response:
+    request = app.current_request
+    asked = AuditRequest.from_http(
+        selector,
+        request.query_params if request else None,
+        dict(request.headers) if request else None,
+    )
+    wiring = lambda_wiring(metrics)
     try:
-        return lambda_wiring(metrics).audit(selector).to_json()
+        result = answer(
+            asked,
+            lambda chosen: wiring.audit(chosen).to_json(),
+            lambda: wiring.history.latest() if wiring.history else None,
+        )
     except ResourceNotFoundError as err:
         raise NotFoundError(str(err)) from err
     except RegistryError as err:
         raise BadRequestError(f"registry unusable: {err}") from err
+    return Response(result.body, status_code=200, headers={"Content-Type": result.content_type})

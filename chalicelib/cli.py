@@ -240,12 +240,10 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chalicelib.audit.render import report_renderables
-    from chalicelib.pipeline import Selector
 
     settings = _settings(args)
-    selector = Selector.parse(args.resource) if args.resource else None
     wiring = _wiring(args, settings)
-    report = wiring.pipeline.audit(wiring.account, selector)
+    report = wiring.audit(args.resource)
     if args.json:
         _print_json(out, report.to_json())
     else:
@@ -301,7 +299,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chalicelib.audit.render import response_renderables
 
     wiring = _wiring(args, _settings(args))
-    outcome = wiring.responder.sweep()
+    outcome = wiring.sweep()
     if args.json:
         _print_json(out, outcome.to_json())
     else:

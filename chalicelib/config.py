@@ -57,6 +57,7 @@ class Settings:
     self_arns: tuple[str, ...] = ()
     max_reverts: int = 20
     assume_role: str | None = None
+    reports: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +100,7 @@ class Settings:
             self_arns=_csv(env, "DRIFTWARDEN_SELF_ARNS"),
             max_reverts=max_reverts,
             assume_role=_optional(env, "DRIFTWARDEN_ASSUME_ROLE"),
+            reports=_optional(env, "DRIFTWARDEN_REPORTS"),
         )
 
     def with_overrides(self, **overrides: Any) -> Settings:

@@ -119,7 +119,12 @@ class Pipeline:
     def desired(self, registry: Registry, ctx: AccountContext) -> tuple[DesiredResource, ...]:
         return registry.resolve(ctx, self.settings.mode)
 
-    def audit(self, ctx: AccountContext, selector: Selector | None = None) -> AuditReport:
+    def audit(
+        self,
+        ctx: AccountContext,
+        selector: Selector | None = None,
+        kinds: frozenset[Kind] | None = None,
+    ) -> AuditReport:
         """Compare every registry entry (or the selected one) with live state; change nothing.
 
         Raises
@@ -131,6 +136,8 @@ class Pipeline:
         """
         registry = self.load_registry()
         desired = self.desired(registry, ctx)
+        if kinds is not None:
+            desired = tuple(d for d in desired if d.ref.kind in kinds)
         if selector is not None:
             desired = tuple(
                 d for d in desired if d.ref.kind is selector.kind and d.ref.id == selector.id

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.diff.engine import compare
 from chalicelib.errors import (
+    ConfigError,
     DriftError,
     JournalError,
     RegistryError,
@@ -42,6 +43,7 @@ from chalicelib.models import (
 )
 from chalicelib.notify.base import Alert, dispatch
 from chalicelib.notify.render import fingerprint
+from chalicelib.registry.model import Target
 from chalicelib.remediation.journal import JournalEntry, count_reverts, new_action_id
 from chalicelib.remediation.planner import plan_revert, undo_plan
 from chalicelib.remediation.safety import REVERT_WINDOW, Guard, decide
@@ -59,6 +61,14 @@ logger = Logger(service="driftwarden")
 
 FLAP_THRESHOLD = 3
 DEDUP_WINDOW_SECONDS = 3600
+#: Kinds whose resources live in a region (IAM is global).
+REGIONAL_KINDS = frozenset(
+    {
+        Kind.QUICKSIGHT_DATA_SOURCE,
+        Kind.CLEANROOMS_CONFIGURED_TABLE_ASSOCIATION,
+        Kind.CLEANROOMS_MEMBERSHIP,
+    }
+)
 
 # Worst first: the decision of an event or sweep is the worst of its resources' decisions.
 _DECISION_RANK = {
@@ -134,6 +144,7 @@ class SweepOutcome:
     responses: tuple[ResourceResponse, ...] = ()
     reason: str | None = None
     notifications: tuple[NotificationRecord, ...] = field(default_factory=tuple)
+    failures: tuple[Mapping[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         counts = {status.value: 0 for status in Status}
@@ -155,6 +166,7 @@ class SweepOutcome:
                 for n in self.notifications
                 + tuple(n for r in self.responses for n in r.notifications)
             ],
+            "failures": [dict(f) for f in self.failures],
         }
 
     def exit_code(self) -> int:
@@ -212,6 +224,7 @@ class Responder:
         metrics: MetricsSink | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rand: Callable[[int], bytes] = os.urandom,
+        for_account: Callable[[str, str], Responder] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.executors = executors
@@ -225,6 +238,7 @@ class Responder:
         self.metrics = metrics or NullMetrics()
         self.clock = clock
         self.rand = rand
+        self.for_account = for_account
 
     # -- events ---------------------------------------------------------------------------
 
@@ -247,11 +261,10 @@ class Responder:
             logger.info("own change ignored", extra={"decision": "ignored"})
             return self._ignored(notice.event_id, "caused by driftwarden itself")
         ctx = self.account()
-        if notice.account != ctx.account:
-            return self._ignored(
-                notice.event_id,
-                f"event for account {notice.account}; this deployment manages {ctx.account}",
-            )
+        regional = any(r.kind in REGIONAL_KINDS for r in routed.refs)
+        where = (notice.account, notice.region if regional else ctx.region)
+        if where != (ctx.account, ctx.region):
+            return self._elsewhere(raw, notice, where)
         try:
             registry = self.pipeline.load_registry()
         except RegistryError as err:
@@ -278,6 +291,26 @@ class Responder:
         )
         decision = worst((r.decision for r in responses), Decision.IN_SYNC)
         return EventOutcome(notice.event_id, decision, None, responses)
+
+    def _elsewhere(self, raw: Any, notice: ChangeNotice, where: tuple[str, str]) -> EventOutcome:
+        """Hand an event for another account or region to the responder acting there."""
+        account, region = where
+        reachable = account == self.account().account or bool(self.settings.assume_role)
+        if self.for_account is None or not reachable:
+            return self._ignored(
+                notice.event_id,
+                f"event for account {account} in {region}; this deployment acts only in "
+                f"{self.account().account} (set DRIFTWARDEN_ASSUME_ROLE for other accounts)",
+            )
+        try:
+            other = self.for_account(account, region)
+        except DriftError as err:
+            self.metrics.add_metric("EventsIgnored", "Count", 1)
+            logger.error("account unreachable", extra={"account_id": account, "error": str(err)})
+            return EventOutcome(
+                notice.event_id, Decision.FAILED, f"cannot act in account {account}: {err}"
+            )
+        return other.handle_event(raw)
 
     def _ignored(self, event_id: str, reason: str) -> EventOutcome:
         self.metrics.add_metric("EventsIgnored", "Count", 1)
@@ -308,8 +341,10 @@ class Responder:
 
     # -- sweeps -----------------------------------------------------------------------------
 
-    def sweep(self, ctx: AccountContext | None = None) -> SweepOutcome:
-        """Compare every registry entry in bulk, then respond to each per its mode.
+    def sweep(
+        self, ctx: AccountContext | None = None, kinds: frozenset[Kind] | None = None
+    ) -> SweepOutcome:
+        """Compare every registry entry (of ``kinds``) in bulk, then respond to each per its mode.
 
         Raises
         ------
@@ -319,6 +354,8 @@ class Responder:
         ctx = ctx or self.account()
         registry = self.pipeline.load_registry()
         desired = self.pipeline.desired(registry, ctx)
+        if kinds is not None:
+            desired = tuple(d for d in desired if d.ref.kind in kinds)
         results = self.pipeline.compare_all(desired, bulk=True)
         responses = tuple(
             self.respond(d, r, registry, None) for d, r in zip(desired, results, strict=True)
@@ -330,6 +367,61 @@ class Responder:
             decision=worst((r.decision for r in responses), Decision.IN_SYNC),
             responses=responses,
         )
+
+    def sweep_targets(self) -> SweepOutcome:
+        """Sweep every account and region of the registry's ``targets`` (default: this one).
+
+        The first region of each account also covers its IAM entries (IAM is global). An
+        account that cannot be reached is reported in ``failures`` and the others go on.
+
+        Raises
+        ------
+        RegistryError
+            The registry cannot be used (nothing is written).
+        """
+        own = self.account()
+        registry = self.pipeline.load_registry()
+        targets = registry.settings.targets or (Target(own.account, (own.region,)),)
+        outcomes: list[SweepOutcome] = []
+        failures: list[dict[str, str]] = []
+        for target in targets:
+            for index, region in enumerate(target.regions or (own.region,)):
+                kinds = None if index == 0 else REGIONAL_KINDS
+                try:
+                    responder = self._responder_in(target.account, region)
+                    ctx = AccountContext(target.account, region, own.partition)
+                    outcomes.append(responder.sweep(ctx, kinds))
+                except RegistryError:
+                    raise
+                except DriftError as err:
+                    logger.error(
+                        "account sweep failed",
+                        extra={"account_id": target.account, "region": region, "error": str(err)},
+                    )
+                    failures.append(
+                        {"account": target.account, "region": region, "error": str(err)}
+                    )
+        responses = tuple(r for o in outcomes for r in o.responses)
+        decisions = [r.decision for r in responses] + [Decision.FAILED] * bool(failures)
+        return SweepOutcome(
+            generated_at=self.clock(),
+            registry_source=registry.location,
+            registry_digest=registry.digest,
+            decision=worst(decisions, Decision.IN_SYNC),
+            responses=responses,
+            reason=f"{len(failures)} account(s) or region(s) failed" if failures else None,
+            failures=tuple(failures),
+        )
+
+    def _responder_in(self, account: str, region: str) -> Responder:
+        own = self.account()
+        if (account, region) == (own.account, own.region) or self.for_account is None:
+            if (account, region) != (own.account, own.region):
+                raise ConfigError(
+                    f"account {account} in {region} needs DRIFTWARDEN_ASSUME_ROLE to be reached"
+                )
+            return self
+        return self.for_account(account, region)
 
     # -- one resource ----------------------------------------------------------------------------
 
