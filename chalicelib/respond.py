@@ -374,13 +374,13 @@ class Responder:
         The first region of each account also covers its IAM entries (IAM is global). An
         account that cannot be reached is reported in ``failures`` and the others go on.
 
-        Raises
-        ------
-        RegistryError
-            The registry cannot be used (nothing is written).
+        An unusable registry writes nothing: the outcome is ``failed`` and an alert is sent.
         """
         own = self.account()
-        registry = self.pipeline.load_registry()
+        try:
+            registry = self.pipeline.load_registry()
+        except RegistryError as err:
+            return self._unusable_registry(err)
         targets = registry.settings.targets or (Target(own.account, (own.region,)),)
         outcomes: list[SweepOutcome] = []
         failures: list[dict[str, str]] = []
@@ -411,6 +411,28 @@ class Responder:
             responses=responses,
             reason=f"{len(failures)} account(s) or region(s) failed" if failures else None,
             failures=tuple(failures),
+        )
+
+    def _unusable_registry(self, err: RegistryError) -> SweepOutcome:
+        """Nothing is written when the registry cannot be used; on-call is told why."""
+        location = self.pipeline.store.location
+        reason = f"registry unusable, nothing written: {err}"
+        logger.error("registry unusable", extra={"registry": location, "error": str(err)})
+        alert = Alert(
+            result=None,
+            decision=Decision.FAILED,
+            summary="sweep skipped: the registry is unusable",
+            severity=Severity.HIGH,
+            reason=reason,
+            scope=f"registry {location}",
+        )
+        return SweepOutcome(
+            generated_at=self.clock(),
+            registry_source=location,
+            registry_digest="",
+            decision=Decision.FAILED,
+            reason=reason,
+            notifications=self.notify(alert),
         )
 
     def _responder_in(self, account: str, region: str) -> Responder:

@@ -53,9 +53,12 @@ class Alert:
         How loud the message is.
     reason
         Why the drift was not reverted (alert mode, trusted actor, paused, limit, flapping...).
+    scope
+        What the alert is about when it names no resource, e.g. ``registry s3://b/p`` when a
+        sweep cannot read the registry; ``result`` is then None.
     """
 
-    result: ResourceResult
+    result: ResourceResult | None
     decision: Decision
     summary: str
     notice: ChangeNotice | None = None
@@ -63,6 +66,7 @@ class Alert:
     undo_command: str | None = None
     severity: Severity = Severity.MEDIUM
     reason: str | None = None
+    scope: str | None = None
 
 
 class Notifier(Protocol):

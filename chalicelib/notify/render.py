@@ -86,6 +86,9 @@ def fingerprint(alert: Alert) -> str:
     True
     """
     result = alert.result
+    if result is None:
+        scoped = {"scope": alert.scope, "decision": str(alert.decision), "reason": alert.reason}
+        return hashlib.sha256(_canonical(scoped).encode("utf-8")).hexdigest()[:32]
     ref = result.ref
     changes = sorted(
         [c.path, str(c.op), _canonical(c.desired), _canonical(c.live)] for c in result.changes
@@ -140,7 +143,10 @@ def sns_message(alert: Alert) -> SnsMessage:
     are Strings, ready for subscription filter policies.
     """
     notice = alert.notice
-    body: dict[str, Any] = result_json(alert.result)
+    if alert.result is None:
+        body: dict[str, Any] = {"scope": alert.scope, "status": "error", "error": alert.reason}
+    else:
+        body = result_json(alert.result)
     body.update(
         {
             "event": None
@@ -162,13 +168,14 @@ def sns_message(alert: Alert) -> SnsMessage:
             "fingerprint": fingerprint(alert),
         }
     )
-    ref = alert.result.ref
+    ref = None if alert.result is None else alert.result.ref
     attributes = {
         "severity": _string_attr(str(alert.severity)),
-        "kind": _string_attr(str(ref.kind)),
+        "kind": _string_attr("registry" if ref is None else str(ref.kind)),
         "decision": _string_attr(str(alert.decision)),
-        "account": _string_attr(ref.account),
     }
+    if ref is not None:
+        attributes["account"] = _string_attr(ref.account)
     return SnsMessage(subject=subject(alert), body=_fit_body(body), attributes=attributes)
 
 
@@ -233,6 +240,8 @@ def slack_blocks(alert: Alert) -> tuple[str, list[dict[str, Any]]]:
     3000 characters, field 2000, header 150, at most 50 blocks).
     """
     result = alert.result
+    if result is None:
+        return _scope_blocks(alert)
     ref = result.ref
     notice = alert.notice
     blocks: list[dict[str, Any]] = [
@@ -302,6 +311,30 @@ def slack_blocks(alert: Alert) -> tuple[str, list[dict[str, Any]]]:
     return text, blocks[:MAX_BLOCKS]
 
 
+def _scope_blocks(alert: Alert) -> tuple[str, list[dict[str, Any]]]:
+    """Blocks for an alert about something other than one resource (e.g. the registry)."""
+    headline = _headline(alert)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": _cut(f"{_EMOJI[alert.decision]} {headline}", HEADER_TEXT_LIMIT),
+                "emoji": True,
+            },
+        },
+        _section(f"*{_esc(alert.summary)}*  ·  severity *{alert.severity}*"),
+        _section("*What driftwarden did*\n" + _esc(_done(alert))),
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": f"driftwarden · fingerprint {fingerprint(alert)}"}
+            ],
+        },
+    ]
+    return _cut(f"[driftwarden] {headline}: {alert.summary}", 500), blocks
+
+
 def diff_lines(changes: Sequence[Change], limit: int = DIFF_LINE_LIMIT) -> list[str]:
     """Compact one-line-per-change diff: ``~ path: desired -> live``, ``+ path: live``,
     ``- path: desired``; at most ``limit`` lines, the last saying ``… N more`` when cut."""
@@ -329,6 +362,8 @@ def _diff_line(change: Change) -> str:
 
 def _headline(alert: Alert) -> str:
     result = alert.result
+    if result is None:
+        return f"{alert.scope or 'driftwarden'}: {alert.summary}"
     ref = result.ref
     if alert.decision is Decision.REVERTED:
         return f"reverted drift on {ref}"

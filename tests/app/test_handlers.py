@@ -894,14 +894,6 @@ class TestSweepHandler:
         assert audit(seeded, session, ROLE_SELECTOR) is Status.IN_SYNC
         assert audit(seeded, session, f"iam_role/{REDSHIFT_ROLE}") is Status.DRIFTED
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "PRODUCT.md section 5: an unusable registry must alert. The scheduled sweep raises "
-            "RegistryError and notifies nobody: chalicelib.notify's Alert needs a resource "
-            "(ResourceResult), and a sweep that cannot read the registry has none to name."
-        ),
-    )
     def test_scheduled_sweep_with_an_unusable_registry_sends_an_alert(
         self, aws: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:

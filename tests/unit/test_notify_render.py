@@ -467,3 +467,34 @@ class TestDefaultSeverity:
         """Drift is at least medium, a failed revert at least high, findings can raise it."""
         result = ResourceResult(REF, Mode.ENFORCE, status, changes, findings)
         assert default_severity(result, decision) is expected
+
+
+class TestScopeAlert:
+    """An alert about the registry rather than one resource (a sweep that cannot start)."""
+
+    def _alert(self) -> Alert:
+        return Alert(
+            result=None,
+            decision=Decision.FAILED,
+            summary="sweep skipped: the registry is unusable",
+            severity=Severity.HIGH,
+            reason="registry unusable, nothing written: bad YAML",
+            scope="registry s3://bucket/registry",
+        )
+
+    def test_sns_message_names_the_registry_and_the_reason(self) -> None:
+        message = sns_message(self._alert())
+        body = json.loads(message.body)
+        assert "registry s3://bucket/registry" in message.subject
+        assert body["scope"] == "registry s3://bucket/registry"
+        assert body["error"] == "registry unusable, nothing written: bad YAML"
+        assert message.attributes["kind"]["StringValue"] == "registry"
+
+    def test_slack_blocks_say_what_was_done(self) -> None:
+        text, blocks = slack_blocks(self._alert())
+        assert "registry s3://bucket/registry" in text
+        rendered = json.dumps(blocks)
+        assert "nothing written" in rendered
+
+    def test_fingerprint_is_stable(self) -> None:
+        assert fingerprint(self._alert()) == fingerprint(self._alert())
