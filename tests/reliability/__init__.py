@@ -1,0 +1,1 @@
+"""Reliability suites: the fault matrix, fuzzing and security checks, with figures."""
