@@ -341,10 +341,11 @@ class Responder:
 
     # -- sweeps -----------------------------------------------------------------------------
 
-    def sweep(
+    def sweep_account(
         self, ctx: AccountContext | None = None, kinds: frozenset[Kind] | None = None
     ) -> SweepOutcome:
-        """Compare every registry entry (of ``kinds``) in bulk, then respond to each per its mode.
+        """Compare every registry entry (of ``kinds``) of one account and region in bulk, then
+        respond to each per its mode.
 
         Raises
         ------
@@ -368,7 +369,7 @@ class Responder:
             responses=responses,
         )
 
-    def sweep_targets(self) -> SweepOutcome:
+    def sweep(self) -> SweepOutcome:
         """Sweep every account and region of the registry's ``targets`` (default: this one).
 
         The first region of each account also covers its IAM entries (IAM is global). An
@@ -390,7 +391,7 @@ class Responder:
                 try:
                     responder = self._responder_in(target.account, region)
                     ctx = AccountContext(target.account, region, own.partition)
-                    outcomes.append(responder.sweep(ctx, kinds))
+                    outcomes.append(responder.sweep_account(ctx, kinds))
                 except RegistryError:
                     raise
                 except DriftError as err:

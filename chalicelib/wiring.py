@@ -86,6 +86,21 @@ class Wiring:
         return self._clients[service]
 
     @cached_property
+    def identity(self) -> tuple[str, str]:
+        """``(account, ARN)`` of the credentials, read once from STS and kept for the container.
+
+        Raises
+        ------
+        ConfigError
+            The caller identity cannot be determined.
+        """
+        try:
+            answer = self.client("sts").get_caller_identity()
+        except Exception as err:  # botocore errors of any kind: no credentials, no endpoint
+            raise ConfigError(f"cannot determine the AWS identity: {err}") from err
+        return str(answer["Account"]), str(answer["Arn"])
+
+    @cached_property
     def account(self) -> AccountContext:
         """The account, region and partition this wiring acts in (from STS for the root).
 
@@ -96,17 +111,20 @@ class Wiring:
         """
         if self.context is not None:
             return self.context
-        try:
-            identity = self.client("sts").get_caller_identity()
-        except Exception as err:  # botocore errors of any kind: no credentials, no endpoint
-            raise ConfigError(f"cannot determine the AWS account: {err}") from err
-        partition = str(identity["Arn"]).split(":")[1]
+        account, arn = self.identity
         region = self.session.region_name or "us-east-1"
-        return AccountContext(account=str(identity["Account"]), region=region, partition=partition)
+        return AccountContext(account=account, region=region, partition=arn.split(":")[1])
 
-    @cached_property
+    @property
     def caller_arn(self) -> str:
-        return str(self.client("sts").get_caller_identity()["Arn"])
+        """The ARN driftwarden acts as here.
+
+        Raises
+        ------
+        ConfigError
+            The caller identity cannot be determined.
+        """
+        return self.identity[1]
 
     def store_for(self, location: str) -> RegistryStore:
         """A registry store for a directory or an ``s3://bucket/prefix`` location."""
@@ -217,7 +235,7 @@ class Wiring:
 
     def sweep(self) -> SweepOutcome:
         """Sweep every target account, and save the report when ``DRIFTWARDEN_REPORTS`` is set."""
-        outcome = self.responder.sweep_targets()
+        outcome = self.responder.sweep()
         if self.history is not None:
             try:
                 self.history.save(outcome.to_json(), outcome.generated_at)
@@ -285,12 +303,17 @@ class Wiring:
         return MemoryDedupStore()
 
     def self_arns(self) -> tuple[str, ...]:
-        """ARNs whose changes are driftwarden's own: the caller identity (and its role)."""
+        """ARNs whose changes are driftwarden's own: the caller identity (and its role).
+
+        Raises
+        ------
+        ConfigError
+            The caller identity cannot be determined.
+        """
         arns = list(self.settings.self_arns)
-        try:
-            caller = self.caller_arn
-        except Exception:  # no identity: only the configured ARNs count
-            return tuple(arns)
+        # Fails closed: without a known identity nothing is decided (ConfigError propagates),
+        # so driftwarden can never mistake its own role for a managed one.
+        caller = self.caller_arn
         arns.append(caller)
         role = _role_arn_of_session(caller)
         if role:

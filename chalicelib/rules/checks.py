@@ -107,12 +107,40 @@ def permission_guardrails(doc: Any, base: str, account: str) -> list[Hit]:
     return hits
 
 
+#: Condition keys that narrow who may assume a role (lower-cased, as canonicalised).
+CALLER_RESTRICTING_KEYS = frozenset(
+    {
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:sourceidentity",
+        "sts:externalid",
+        "aws:userid",
+        "aws:username",
+    }
+)
+
+
+def _restricts_caller(statement: PolicyStatement) -> bool:
+    keys = condition_keys(statement)
+    return bool(keys & CALLER_RESTRICTING_KEYS) or any(
+        key.startswith("aws:principaltag/") for key in keys
+    )
+
+
 def trust_guardrails(doc: Any, base: str, account: str) -> list[Hit]:
-    """``GUARD_TRUST_ANY``: an Allow statement without a Condition whose principal is ``*``,
-    a ``NotPrincipal``, or an AWS principal in another account than ``account``."""
+    """``GUARD_TRUST_ANY``: an Allow statement whose principal is ``*``, a ``NotPrincipal``, or
+    an AWS principal in another account than ``account``, unless a condition restricts who the
+    caller can be (organisation, account, principal ARN, source, external ID). A condition that
+    restricts nobody (``aws:SecureTransport``, a date) does not count."""
     hits: list[Hit] = []
     for s in _safe_statements(doc):
-        if s.effect != "Allow" or s.condition:
+        if s.effect != "Allow" or _restricts_caller(s):
             continue
         where = _statement_path(base, s)
         if s.not_principal is not None:

@@ -411,14 +411,6 @@ class TestRegistryFaults:
         records = records_of([first, second])
         assert figures.notifications(records, {"sns": len(decisions)}, {"sns": 2}) == 0
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "Responder.sweep lets RegistryError escape without notifying: a sweep against an "
-            "unusable registry writes nothing but never alerts (PRODUCT.md 5: 'with an invalid "
-            "or unreadable registry it writes nothing and alerts')"
-        ),
-    )
     def test_sweep_with_unusable_registry_writes_nothing_and_alerts(
         self,
         seeded: Path,
