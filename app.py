@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from chalice.app import (
     BadRequestError,
@@ -25,7 +26,6 @@ from chalicelib.service import lambda_wiring
 app = Chalice(app_name="driftwarden")
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 
 # powertools' decorators expect (event, context); Chalice event handlers take one event object.
 # ConvertToMiddleware hands them the original event and the Lambda context instead.
@@ -37,7 +37,12 @@ app.register_middleware(
     )
 )
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics(capture_cold_start_metric=True)))
-app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+# X-Ray tracing is optional: the tracer (and aws_xray_sdk, a sixth of the cold start) is loaded
+# only for stages that turn it on (`"xray": true` and POWERTOOLS_TRACE_DISABLED=false).
+if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() != "true":
+    from aws_lambda_powertools import Tracer
+
+    app.register_middleware(ConvertToMiddleware(Tracer().capture_lambda_handler))
 
 PATTERNS = event_patterns()
 authorizer = IAMAuthorizer()

@@ -247,7 +247,9 @@ class IamCollector:
             return self._read_policy(ref)
         raise unsupported(ref, self.kinds, type(self).__name__)
 
-    def _read_role(self, ref: ResourceRef) -> LiveResource:
+    def _read_role(self, ref: ResourceRef, with_documents: bool = False) -> LiveResource:
+        """One role. ``with_documents`` also reads the default documents of its attached
+        customer-managed policies (2 calls each), which only the data-source rules need."""
         what, name = str(ref), ref.id
         got = call_or_none(what, partial(self._iam.get_role, RoleName=name))
         if got is None:
@@ -288,7 +290,7 @@ class IamCollector:
             ref=ref,
             exists=True,
             state=_role_state(role, inline, attached, what),
-            facts=_role_facts(role, self._attached_documents(attached)),
+            facts=_role_facts(role, self._attached_documents(attached) if with_documents else {}),
         )
 
     def _attached_documents(self, attached: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -354,7 +356,7 @@ class IamCollector:
                 continue
             ref = ResourceRef(Kind.IAM_ROLE, name, account_from_arn(arn), region)
             try:
-                live = self._read_role(ref)
+                live = self._read_role(ref, with_documents=True)
             except CollectorError as err:
                 out[arn] = failed(ref, err)
                 continue

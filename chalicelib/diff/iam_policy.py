@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import functools
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -359,9 +360,15 @@ def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bo
     >>> wildcard_match("s3:Get*", "s3:GetObject")
     True
     """
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() == value.lower() if ignore_case else pattern == value
+    return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.fullmatch(regex, value, flags) is not None
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def _matches_action(statement: PolicyStatement, action: str) -> bool:

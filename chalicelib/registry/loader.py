@@ -25,8 +25,12 @@ SETTINGS_NAMES = ("registry.yaml", "registry.yml", "registry.json")
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
-class _RegistryYamlLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that keeps dates as strings and refuses duplicate keys.
+# libyaml's parser when PyYAML was built with it (about six times faster on large registries).
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _RegistryYamlLoader(_SafeLoader):  # type: ignore[misc]
+    """A safe YAML loader that keeps dates as strings and refuses duplicate keys.
 
     ``Version: 2012-10-17`` unquoted must stay the string IAM expects, not a ``date``.
     """

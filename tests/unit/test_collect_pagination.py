@@ -269,7 +269,7 @@ class TestIamSinglePagination:
                 {"RoleName": "r", "PolicyName": name, "PolicyDocument": quote(json.dumps(doc))},
                 {"RoleName": "r", "PolicyName": name},
             )
-        # the attached customer-managed policy's document is read for the role's facts
+        # read for the data-source rules: the attached customer-managed policy's document too
         policy_x = "arn:aws:iam::123456789012:policy/x"
         stub.add_response(
             "get_policy",
@@ -282,10 +282,11 @@ class TestIamSinglePagination:
             {"PolicyArn": policy_x, "VersionId": "v1"},
         )
         with stub:
-            live = IamCollector(client).read(
-                ResourceRef(Kind.IAM_ROLE, "r", "123456789012", REGION)
-            )
+            arn = "arn:aws:iam::123456789012:role/r"
+            found = IamCollector(client).read_roles_by_arn([arn])[arn]
             stub.assert_no_pending_responses()
+        assert found is not None
+        live = found
         assert live.state["inline_policies"] == {"a": doc, "b": doc}
         assert live.facts["managed_policy_documents"] == {policy_x: doc}
         assert live.state["managed_policies"] == [
