@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import functools
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
