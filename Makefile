@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(BIN)/driftwarden validate --registry policies/
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) .driftwarden .pytest_cache .mypy_cache .ruff_cache
