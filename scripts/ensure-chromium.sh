@@ -16,6 +16,6 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get update -qq || { sleep 5; apt-get update -qq; }
 apt-get install -y -qq chromium >/dev/null
 echo "ensure-chromium: installed $(chromium --version 2>/dev/null || echo chromium)"
