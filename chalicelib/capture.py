@@ -76,7 +76,8 @@ def capture_live(wiring: Wiring, filters: CaptureFilters) -> list[LiveResource]:
     all_roles = iam.discover_roles()
     by_arn = {str(r.facts.get("arn")): r for r in all_roles}
     if filters.role_filter:
-        keep(iam.discover_roles(filters.roles, filters.path_prefix, filters.tag))
+        # Filtered from the bulk pass just made: no second pass over the account.
+        keep(iam.discover_roles(filters.roles, filters.path_prefix, filters.tag, fresh=False))
     if everything or filters.all_data_sources or filters.data_sources:
         quicksight = wiring.collectors[Kind.QUICKSIGHT_DATA_SOURCE]
         sources = quicksight.discover(filters.data_sources, account=ctx.account)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from chalicelib.config import DEFAULT_CLI_JOURNAL, DEFAULT_REGISTRY, Settings
 from chalicelib.errors import DriftError, RegistryValidationError
+from chalicelib.registry.model import Problem
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -188,12 +189,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _problem_json(problem: Any) -> dict[str, Any]:
-    return {
-        "file": getattr(problem, "source", None),
-        "path": getattr(problem, "path", None),
-        "code": getattr(problem, "code", None),
-        "message": getattr(problem, "message", str(problem)),
-    }
+    if isinstance(problem, Problem):
+        return problem.to_json()
+    return {"file": None, "path": None, "code": None, "message": str(problem)}
 
 
 def _problem_text(problem: Any) -> str:

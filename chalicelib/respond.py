@@ -126,7 +126,7 @@ class EventOutcome:
 
     @property
     def all_notifications(self) -> tuple[NotificationRecord, ...]:
-        return self.notifications + tuple(n for r in self.responses for n in r.notifications)
+        return _all_notifications(self.notifications, self.responses)
 
     def exit_code(self) -> int:
         """1 failed, 3 drift left in place (alerted), else 0."""
@@ -161,16 +161,23 @@ class SweepOutcome:
                 for r in self.responses
             ],
             "actions": [r.action.to_json() for r in self.responses if r.action is not None],
-            "notifications": [
-                n.to_json()
-                for n in self.notifications
-                + tuple(n for r in self.responses for n in r.notifications)
-            ],
+            "notifications": [n.to_json() for n in self.all_notifications],
             "failures": [dict(f) for f in self.failures],
         }
 
+    @property
+    def all_notifications(self) -> tuple[NotificationRecord, ...]:
+        return _all_notifications(self.notifications, self.responses)
+
     def exit_code(self) -> int:
         return exit_code_for(self.decision)
+
+
+def _all_notifications(
+    own: tuple[NotificationRecord, ...], responses: tuple[ResourceResponse, ...]
+) -> tuple[NotificationRecord, ...]:
+    """Notifications about the whole event or sweep, then those of each resource."""
+    return own + tuple(n for r in responses for n in r.notifications)
 
 
 def exit_code_for(decision: Decision) -> int:

@@ -538,8 +538,11 @@ class IamCollector:
         names: Sequence[str] = (),
         path_prefix: str | None = None,
         tag: tuple[str, str | None] | None = None,
+        *,
+        fresh: bool = True,
     ) -> list[LiveResource]:
-        """List live roles for ``capture``, from one fresh bulk pass.
+        """List live roles for ``capture``, from one fresh bulk pass (or, with ``fresh=False``,
+        the last one when there is one).
 
         Filters combine with AND; with no filter every role is returned. Service-linked roles
         (path ``/aws-service-role/``) are left out unless named.
@@ -567,7 +570,8 @@ class IamCollector:
         """
         wanted = set(names)
         out: list[LiveResource] = []
-        for name, role in sorted(self._refresh().roles.items()):
+        snapshot = self._snapshot if not fresh and self._snapshot is not None else self._refresh()
+        for name, role in sorted(snapshot.roles.items()):
             path = str(role.state.get("path") or "")
             if wanted and name not in wanted:
                 continue
